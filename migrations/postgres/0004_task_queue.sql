@@ -1,0 +1,8 @@
+-- The staff queue is listed by role and state in due-date order, a task without a due date
+-- last. This index holds exactly that order (the expression matches `DUE_SORT` in
+-- engine/src/store/postgres.rs), so a listing reads its page and stops, however long the
+-- queue is, instead of sorting every open task of the role.
+DROP INDEX tasks_queue;
+CREATE INDEX tasks_queue_due ON tasks (role, state, (COALESCE(due_date, DATE '9999-12-31')), id);
+-- "My tasks": what a clerk has claimed.
+CREATE INDEX tasks_claimed ON tasks (claimed_by, state) WHERE claimed_by IS NOT NULL;
