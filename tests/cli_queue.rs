@@ -299,3 +299,183 @@ async fn staff_work_a_flow_from_the_cli() {
     cli.refused(Some("bob"), &["tasks"], "revoked");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Kills the server when the test ends, however it ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `nagare serve --worker` alone runs a flow: the items started over HTTP move on without
+/// any other process, and the tasks they reach are worked over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_worker_runs_a_flow_from_the_api_alone() {
+    let dir = std::env::temp_dir().join(format!("nagare_cli_serve_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cli = Cli {
+        db: format!("sqlite://{}", dir.join("nagare.db").display()),
+        dir: dir.clone(),
+    };
+    cli.ok(None, &["user", "add", "root", "--role", "admin"]);
+    let token = |name: &str| {
+        cli.ok(
+            Some("root"),
+            &[
+                "user",
+                "add",
+                name,
+                "--role",
+                "municipal_office",
+                "--format",
+                "json",
+            ],
+        )
+        .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (alice, bob) = (token("alice"), token("bob"));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_nagare"))
+            .args(["serve", "--worker", "--test-handlers", "--poll-ms", "20"])
+            .args(["--listen", &listen, "--db", &cli.db])
+            .arg("--flows")
+            .arg(flows_dir())
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nagare serve"),
+    );
+    let base = format!("http://{listen}");
+    let http = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..300 {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
+            up = r.status().is_success();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "the server answers /healthz");
+    let call = async |method: reqwest::Method, path: &str, token: &str, body: Option<Value>| {
+        let mut req = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    // Polls until the worker has moved the item on, for at most 15 s.
+    let wait_for = async |path: &str, token: &str, ready: &dyn Fn(&Value) -> bool| {
+        for _ in 0..750 {
+            let (status, body) = call(reqwest::Method::GET, path, token, None).await;
+            if status == 200 && ready(&body) {
+                return body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("{path} never became ready");
+    };
+    use reqwest::Method;
+
+    let (status, started) = call(
+        Method::POST,
+        "/v1/items",
+        &alice,
+        Some(json!({"flow": "9.7", "subject": "insured:0099",
+                    "data": {"received_on": "2026-04-01", "customer_no": "C-99"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let item = started["id"].as_i64().unwrap();
+
+    let tasks = wait_for("/v1/tasks", &alice, &|b| {
+        b.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let accept = tasks[0]["id"].as_i64().unwrap();
+    assert_eq!(tasks[0]["name"], "申請受理");
+    let claim = format!("/v1/tasks/{accept}/claim");
+    assert_eq!(call(Method::POST, &claim, &alice, None).await.0, 200);
+    assert_eq!(call(Method::POST, &claim, &bob, None).await.0, 409);
+    let (status, body) = call(
+        Method::POST,
+        &format!("/v1/tasks/{accept}/complete"),
+        &alice,
+        Some(json!({"answer": {"decision": "認定"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The worker runs 振替依頼作成 and the item then waits for the bank's result; until it
+    // waits, the delivery is refused (nothing matches) and changes nothing.
+    let mut delivered = None;
+    for _ in 0..750 {
+        let (status, receipt) = call(
+            Method::POST,
+            "/v1/deliveries",
+            &bob,
+            Some(
+                json!({"document": "debit_result", "correlation_value": "C-99",
+                        "payload": {"result": "0"}, "delivery_id": "furikae-c99"}),
+            ),
+        )
+        .await;
+        if status == 201 {
+            delivered = Some(receipt);
+            break;
+        }
+        assert_eq!(status, 422, "{receipt}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        delivered.expect("the delivery is accepted")["item_id"],
+        item
+    );
+    let tasks = wait_for("/v1/tasks?step=030", &bob, &|b| {
+        b.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let review = tasks[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        call(
+            Method::POST,
+            &format!("/v1/tasks/{review}/claim"),
+            &bob,
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, body) = call(
+        Method::POST,
+        &format!("/v1/tasks/{review}/complete"),
+        &bob,
+        Some(json!({"answer": {"ok": true}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let done = wait_for(&format!("/v1/items/{item}"), &alice, &|b| {
+        b["state"] == "completed"
+    })
+    .await;
+    assert_eq!(done["subject"], "insured:0099");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -321,9 +321,13 @@ impl Demo {
     /// Runs batches until nothing is runnable; a step whose handler is not implemented is
     /// skipped by the clerk with the reason recorded, any other failure stops the demo.
     async fn settle(&mut self) -> Result<(), String> {
+        let progress = super::progress::Progress::spinner("demo: running system steps");
+        let mut done = 0;
         loop {
             let report = self.rt.run_batch(100).await.map_err(err)?;
             if report.items > 0 {
+                done += report.items;
+                progress.show(format!("{done} work item run(s)"));
                 continue;
             }
             let failed = self

@@ -10,6 +10,7 @@ pub mod check;
 pub mod demo;
 pub mod file;
 pub mod items;
+pub mod progress;
 pub mod queue;
 pub mod reqs;
 pub mod rt;

@@ -178,6 +178,10 @@ pub struct ServeArgs {
     /// With --worker: milliseconds to wait when there is no work
     #[arg(long, default_value_t = 1000)]
     poll_ms: u64,
+    /// With --worker: register the test handlers (`test.noop`, `test.effect`), as
+    /// `nagare worker --test-handlers` does
+    #[arg(long, hide = true)]
+    test_handlers: bool,
 }
 
 /// A failure of a queue command: printed, then turned into the exit status.
@@ -708,7 +712,7 @@ pub fn serve(global: &super::rt::Global, args: ServeArgs) -> ExitCode {
             // The worker needs the handlers and the settings; the API alone needs neither.
             let runtime = super::rt::runtime(
                 global,
-                super::rt::handlers(false),
+                super::rt::handlers(args.test_handlers),
                 super::rt::Flows::Required,
             )
             .await
@@ -739,7 +743,7 @@ pub fn serve(global: &super::rt::Global, args: ServeArgs) -> ExitCode {
                 poll: std::time::Duration::from_millis(args.poll_ms),
                 once: false,
             };
-            tokio::spawn(async move { work_loop(svc.runtime(), pace, &stop).await })
+            tokio::spawn(async move { work_loop(svc.runtime(), pace, &stop, None).await })
         });
         let app = api::router(api::AppState::new(svc));
         let stopping = Arc::clone(&stop);

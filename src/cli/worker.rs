@@ -80,7 +80,9 @@ async fn work(global: &Global, args: WorkerArgs) -> ExitCode {
         poll: Duration::from_millis(args.poll_ms),
         once: args.once,
     };
-    let (total, outcome) = work_loop(&runtime, pace, &stop).await;
+    let progress = super::progress::Progress::spinner("worker:");
+    let (total, outcome) = work_loop(&runtime, pace, &stop, Some(&progress)).await;
+    progress.finish();
     if let Err(err) = &outcome {
         eprintln!("error: {err}");
     }
@@ -112,6 +114,7 @@ pub async fn work_loop(
     runtime: &Runtime,
     pace: Pace,
     stop: &AtomicBool,
+    progress: Option<&super::progress::Progress>,
 ) -> (BatchReport, Result<(), RuntimeError>) {
     let mut total = BatchReport::default();
     let mut failures = 0u32;
@@ -121,6 +124,18 @@ pub async fn work_loop(
                 failures = 0;
                 total.items += report.items;
                 total.transitions += report.transitions;
+                if let Some(p) = progress {
+                    p.show(format!(
+                        "{} item(s) worked on, {} transition(s){}",
+                        total.items,
+                        total.transitions,
+                        if report.items == 0 {
+                            ", waiting for work"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
                 if report.items == 0 {
                     if pace.once {
                         break;
