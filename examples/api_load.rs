@@ -43,6 +43,8 @@ impl Handler for Noop {
 #[derive(Default)]
 struct Tally {
     latencies_us: Vec<u32>,
+    /// The same latencies by operation: list, claim-next, complete.
+    by_op: [Vec<u32>; 3],
     ok: u64,
     conflicts: u64,
     errors: u64,
@@ -151,51 +153,57 @@ async fn main() {
         handles.push(tokio::spawn(async move {
             let mut t = Tally::default();
             let mut slot = offset.map(|o| tokio::time::Instant::now() + o);
-            let mut timed =
-                async |req: reqwest::RequestBuilder, t: &mut Tally| -> Option<(u16, Value)> {
-                    let t0 = match (&mut slot, interval) {
-                        (Some(at), Some(gap)) => {
-                            tokio::time::sleep_until(*at).await;
-                            let scheduled = at.into_std();
-                            *at += gap;
-                            scheduled
-                        }
-                        _ => Instant::now(),
-                    };
-                    let res = req.bearer_auth(&token).send().await;
-                    let out = match res {
-                        Ok(r) => {
-                            let status = r.status().as_u16();
-                            Some((status, r.json::<Value>().await.unwrap_or(Value::Null)))
-                        }
-                        Err(_) => None,
-                    };
-                    t.latencies_us
-                        .push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
-                    match &out {
-                        Some((200..=299, _)) => t.ok += 1,
-                        Some((409, _)) => t.conflicts += 1,
-                        _ => t.errors += 1,
+            let mut timed = async |op: usize,
+                                   req: reqwest::RequestBuilder,
+                                   t: &mut Tally|
+                   -> Option<(u16, Value)> {
+                let t0 = match (&mut slot, interval) {
+                    (Some(at), Some(gap)) => {
+                        tokio::time::sleep_until(*at).await;
+                        let scheduled = at.into_std();
+                        *at += gap;
+                        scheduled
                     }
-                    out
+                    _ => Instant::now(),
                 };
+                let res = req.bearer_auth(&token).send().await;
+                let out = match res {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        Some((status, r.json::<Value>().await.unwrap_or(Value::Null)))
+                    }
+                    Err(_) => None,
+                };
+                let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
+                t.latencies_us.push(us);
+                t.by_op[op].push(us);
+                match &out {
+                    Some((200..=299, _)) => t.ok += 1,
+                    Some((409, _)) => t.conflicts += 1,
+                    _ => t.errors += 1,
+                }
+                out
+            };
             while !stop.load(Ordering::Relaxed) {
-                let list = timed(http.get(format!("{base}/v1/tasks?limit=50")), &mut t).await;
+                let list = timed(0, http.get(format!("{base}/v1/tasks?limit=50")), &mut t).await;
                 let Some((200, Value::Array(tasks))) = list else {
                     continue;
                 };
                 if tasks.is_empty() {
                     break;
                 }
-                // Clerks pick different tasks from the top of the queue, as people do.
-                let pick = (c * 7 + usize::try_from(t.ok).unwrap_or(0)) % tasks.len();
-                let id = tasks[pick]["id"].as_i64().unwrap_or(0);
-                let claim = timed(http.post(format!("{base}/v1/tasks/{id}/claim")), &mut t).await;
-                if !matches!(claim, Some((200, _))) {
+                // The clerk looks at the queue, then takes the next case ("claim next"): the
+                // server hands each clerk a different task, so clerks do not collide on the
+                // few tasks at the top of the list.
+                let claim =
+                    timed(1, http.post(format!("{base}/v1/tasks/claim-next")), &mut t).await;
+                let Some((200, task)) = claim else {
                     continue;
-                }
+                };
+                let id = task["id"].as_i64().unwrap_or(0);
                 let body = json!({"answer": {"decision": "却下"}});
                 let done = timed(
+                    2,
                     http.post(format!("{base}/v1/tasks/{id}/complete"))
                         .json(&body),
                     &mut t,
@@ -214,6 +222,9 @@ async fn main() {
     for h in handles {
         let t = h.await.expect("client");
         all.latencies_us.extend(t.latencies_us);
+        for (all, mine) in all.by_op.iter_mut().zip(t.by_op) {
+            all.extend(mine);
+        }
         all.ok += t.ok;
         all.conflicts += t.conflicts;
         all.errors += t.errors;
@@ -221,14 +232,18 @@ async fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.latencies_us.sort_unstable();
-    let pct = |p: f64| {
-        let n = all.latencies_us.len();
+    for op in &mut all.by_op {
+        op.sort_unstable();
+    }
+    let pct_of = |sorted: &[u32], p: f64| {
+        let n = sorted.len();
         if n == 0 {
             return 0.0;
         }
         let i = ((n as f64 * p).ceil() as usize).clamp(1, n) - 1;
-        f64::from(all.latencies_us[i]) / 1000.0
+        f64::from(sorted[i]) / 1000.0
     };
+    let pct = |p: f64| pct_of(&all.latencies_us, p);
     let requests = all.latencies_us.len();
 
     // No task completed twice: every completed task has exactly one completion, and the
@@ -270,6 +285,14 @@ async fn main() {
         pct(0.99),
         pct(1.0)
     );
+    for (name, op) in ["list", "claim-next", "complete"].iter().zip(&all.by_op) {
+        println!(
+            "  {name}: {} requests, p50 {:.2} ms, p99 {:.2} ms",
+            op.len(),
+            pct_of(op, 0.50),
+            pct_of(op, 0.99)
+        );
+    }
     println!(
         "ok: {}, conflicts (409, another clerk was faster): {}, errors: {}",
         all.ok, all.conflicts, all.errors

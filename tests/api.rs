@@ -845,6 +845,103 @@ async fn queue_filters(db: Db) {
     );
 }
 
+/// "Next case": each clerk gets a different unclaimed task, earliest due date first; an
+/// empty queue is 404, a role the caller lacks or an auditor 403, and refusals change nothing.
+async fn claim_next(db: Db) {
+    let h = harness(db).await;
+    let later = start(&h, "alice", "C-20").await;
+    let earlier = h
+        .post(
+            "alice",
+            "/v1/items",
+            json!({"flow": "9.7", "subject": "insured:C-21", "data": {"received_on": "2026-03-20", "customer_no": "C-21"}}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    h.work().await;
+
+    problem(
+        &h.post("audrey", "/v1/tasks/claim-next", json!(null)).await,
+        StatusCode::FORBIDDEN,
+    );
+    problem(
+        &h.post(
+            "alice",
+            "/v1/tasks/claim-next?role=pension_desk",
+            json!(null),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    );
+    problem(
+        &h.post("pat", "/v1/tasks/claim-next", json!(null)).await,
+        StatusCode::NOT_FOUND,
+    );
+    problem(
+        &h.post("alice", "/v1/tasks/claim-next?step=030", json!(null))
+            .await,
+        StatusCode::NOT_FOUND,
+    );
+    problem_field(
+        &h.post("alice", "/v1/tasks/claim-next?colour=red", json!(null))
+            .await,
+        "colour",
+    );
+    let unclaimed = |body: &Value| {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["claimed_by"].is_null())
+            .count()
+    };
+    assert_eq!(unclaimed(&h.get("alice", "/v1/tasks").await.body), 2);
+
+    let first = h
+        .post(
+            "alice",
+            "/v1/tasks/claim-next?flow=9.7&step=010",
+            json!(null),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(
+        (
+            first.body["item_id"].as_i64(),
+            first.body["claimed_by"].as_str()
+        ),
+        (Some(earlier), Some("alice")),
+        "the earliest due date first"
+    );
+    let second = h.post("bob", "/v1/tasks/claim-next", json!(null)).await;
+    assert_eq!(
+        (
+            second.body["item_id"].as_i64(),
+            second.body["claimed_by"].as_str()
+        ),
+        (Some(later), Some("bob")),
+        "a claimed task is not handed out again"
+    );
+    problem(
+        &h.post("carol", "/v1/tasks/claim-next", json!(null)).await,
+        StatusCode::NOT_FOUND,
+    );
+    let history = h
+        .get("audrey", &format!("/v1/items/{earlier}/history"))
+        .await;
+    assert!(
+        history
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "task_claimed" && t["actor"] == "user:alice"),
+        "{}",
+        history.body
+    );
+}
+
 /// Deliveries: unmatched and duplicate ones are refused with a reason, nothing changes.
 async fn deliveries(db: Db) {
     let h = harness(db).await;
@@ -1149,4 +1246,10 @@ macro_rules! on_both_databases {
     };
 }
 
-on_both_databases!(access_rules, queue_filters, deliveries, end_to_end);
+on_both_databases!(
+    access_rules,
+    queue_filters,
+    claim_next,
+    deliveries,
+    end_to_end
+);

@@ -186,8 +186,20 @@ async fn staff_work_a_flow_from_the_cli() {
         "{shown}"
     );
 
+    cli.refused(
+        Some("alice"),
+        &["claim", "--next", "--step", "030"],
+        "unclaimed open task in your queues does not exist",
+    );
+    // "Next case" hands alice the only unclaimed task.
+    let next = cli
+        .ok(Some("alice"), &["claim", "--next", "--format", "json"])
+        .json();
+    assert_eq!(next["id"].as_i64().map(|n| n.to_string()), Some(id.clone()));
+    assert_eq!(next["claimed_by"], "alice");
     cli.ok(Some("alice"), &["claim", &id]);
     cli.refused(Some("bob"), &["claim", &id], "claimed by alice");
+    cli.refused(Some("bob"), &["claim", "--next"], "does not exist");
     cli.refused(
         Some("bob"),
         &["complete", &id, "--set", "decision=認定"],

@@ -200,6 +200,17 @@ fn new_token() -> Result<String, AccessError> {
     Ok(format!("{TOKEN_PREFIX}{}", hex(&bytes)))
 }
 
+/// A `step` filter is the seed's step number when it is all digits (`"002"`), else a node id.
+fn split_step(step: Option<&str>) -> (Option<String>, Option<String>) {
+    match step {
+        Some(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => {
+            (None, Some(s.to_owned()))
+        }
+        Some(s) => (Some(s.to_owned()), None),
+        None => (None, None),
+    }
+}
+
 /// A task as one viewer may see it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskView {
@@ -537,13 +548,7 @@ impl Service {
             None if by.read_only() => vec![None],
             None => by.lane_roles().map(|r| Some(r.to_owned())).collect(),
         };
-        let (node, step) = match &q.step {
-            Some(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => {
-                (None, Some(s.clone()))
-            }
-            Some(s) => (Some(s.clone()), None),
-            None => (None, None),
-        };
+        let (node, step) = split_step(q.step.as_deref());
         let today = office_today(self.rt.now());
         let mut tasks = Vec::new();
         // One query per role: each reads its page straight from the queue index.
@@ -593,16 +598,46 @@ impl Service {
         })
     }
 
-    async fn reload(&self, by: &Principal, id: i64) -> Result<TaskView, AccessError> {
-        let task = self.visible_task(by, id).await?;
-        Ok(self.view(by, task, &self.titles()))
-    }
-
     /// Claims a task for the user.
     pub async fn claim(&self, by: &Principal, id: i64) -> Result<TaskView, AccessError> {
         self.workable_task(by, id, "claim").await?;
         let task = self.rt.claim_task(id, &by.name).await?;
         Ok(self.view(by, task, &self.titles()))
+    }
+
+    /// Claims the next unclaimed task of the user's queues (one role with `q.role`) in queue
+    /// order, narrowed by flow and step; `NotFound` when there is none.
+    pub async fn claim_next(&self, by: &Principal, q: &TaskQuery) -> Result<TaskView, AccessError> {
+        if by.read_only() {
+            return Err(AccessError::Forbidden(format!(
+                "{} is an auditor: auditors cannot claim tasks",
+                by.name
+            )));
+        }
+        let roles: Vec<String> = match &q.role {
+            Some(role) if by.has(role) => vec![role.clone()],
+            Some(role) => {
+                return Err(AccessError::Forbidden(format!(
+                    "{} does not hold role `{role}`",
+                    by.name
+                )));
+            }
+            None => by.lane_roles().map(str::to_owned).collect(),
+        };
+        let (node, step) = split_step(q.step.as_deref());
+        let narrow = TaskFilter {
+            flow_id: q.flow_id.clone(),
+            node,
+            step,
+            ..TaskFilter::default()
+        };
+        match self.rt.claim_next_task(&roles, &narrow, &by.name).await? {
+            Some(task) => Ok(self.view(by, task, &self.titles())),
+            None => Err(AccessError::NotFound {
+                what: "unclaimed open task",
+                id: "in your queues".to_owned(),
+            }),
+        }
     }
 
     /// Gives a task the user claimed back to the queue.
@@ -620,8 +655,8 @@ impl Service {
         answer: Data,
     ) -> Result<TaskView, AccessError> {
         self.workable_task(by, id, "complete").await?;
-        self.rt.complete_task(id, &by.actor(), answer).await?;
-        self.reload(by, id).await
+        let task = self.rt.complete_task(id, &by.actor(), answer).await?;
+        Ok(self.view(by, task, &self.titles()))
     }
 
     /// Hands a task to another holder of its role (supervisors).

@@ -6,3 +6,7 @@ DROP INDEX tasks_queue;
 CREATE INDEX tasks_queue_due ON tasks (role, state, (COALESCE(due_date, DATE '9999-12-31')), id);
 -- "My tasks": what a clerk has claimed.
 CREATE INDEX tasks_claimed ON tasks (claimed_by, state) WHERE claimed_by IS NOT NULL;
+-- "Next case": the unclaimed open tasks of a role in queue order. Claimed tasks leave this
+-- index, so a clerk asking for the next task does not step over the ones colleagues hold.
+CREATE INDEX tasks_unclaimed ON tasks (role, (COALESCE(due_date, DATE '9999-12-31')), id)
+    WHERE state = 'open' AND claimed_by IS NULL;

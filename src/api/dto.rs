@@ -382,6 +382,19 @@ pub struct TaskListQuery {
     pub limit: Option<i64>,
 }
 
+/// Which queue the next task is claimed from.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimNextQuery {
+    /// Only this role's queue (one the caller holds); default: all the caller's queues.
+    pub role: Option<String>,
+    /// Only this flow.
+    pub flow: Option<String>,
+    /// A node id or a three-digit step number.
+    pub step: Option<String>,
+}
+
 /// Filters of the work item list, by id.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/me", get(me))
         .route("/tasks", get(list_tasks))
+        .route("/tasks/claim-next", post(claim_next_task))
         .route("/tasks/{id}", get(show_task))
         .route("/tasks/{id}/claim", post(claim_task))
         .route("/tasks/{id}/release", post(release_task))
@@ -273,7 +274,7 @@ fn parse_state<T>(
         license(name = "MIT OR Apache-2.0")
     ),
     paths(
-        healthz, metrics_text, me, list_tasks, show_task, claim_task, release_task, complete_task,
+        healthz, metrics_text, me, list_tasks, claim_next_task, show_task, claim_task, release_task, complete_task,
         reassign_task, comment_task, list_items, start_item, show_item, item_history, retry_item,
         skip_item, deliver, list_users, add_user, revoke_user, issue_token, verify_audit
     ),
@@ -423,6 +424,31 @@ async fn claim_task(
     Id(id): Id,
 ) -> ApiResult<TaskOut> {
     Ok(Json(TaskOut::from(&state.service.claim(&p, id).await?)))
+}
+
+/// Claims the caller's next task: the first unclaimed open task of their queues by due
+/// date (a clerk's "next case" button); 404 when the queues hold none.
+#[utoipa::path(post, path = "/v1/tasks/claim-next", params(ClaimNextQuery), responses(
+    (status = 200, body = TaskOut),
+    (status = 400, body = Problem, content_type = "application/problem+json"),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json")
+))]
+async fn claim_next_task(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<ClaimNextQuery>,
+) -> ApiResult<TaskOut> {
+    let query = TaskQuery {
+        role: q.role,
+        flow_id: q.flow,
+        step: q.step,
+        ..TaskQuery::default()
+    };
+    Ok(Json(TaskOut::from(
+        &state.service.claim_next(&p, &query).await?,
+    )))
 }
 
 /// Gives a claimed task back to the queue.

@@ -86,7 +86,7 @@ enum Command {
     /// Show one task: flow, step, subject, due date, fields to record, comments
     Task(queue::TaskIdArgs),
     /// Claim a task (one person at a time)
-    Claim(queue::TaskIdArgs),
+    Claim(queue::ClaimArgs),
     /// Give a claimed task back to the queue
     Release(queue::TaskIdArgs),
     /// Complete a task with the recorded fields

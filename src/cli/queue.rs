@@ -62,6 +62,27 @@ pub struct TaskIdArgs {
 }
 
 #[derive(Args)]
+pub struct ClaimArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// The task's id
+    #[arg(required_unless_present = "next", conflicts_with = "next")]
+    id: Option<i64>,
+    /// Claim the first unclaimed task of your queues by due date instead
+    #[arg(long)]
+    next: bool,
+    /// With --next: only this role's queue
+    #[arg(long, requires = "next")]
+    role: Option<String>,
+    /// With --next: only this flow
+    #[arg(long, requires = "next")]
+    flow: Option<String>,
+    /// With --next: only this step (number such as 002, or node id)
+    #[arg(long, requires = "next")]
+    step: Option<String>,
+}
+
+#[derive(Args)]
 pub struct CompleteArgs {
     #[command(flatten)]
     conn: Conn,
@@ -455,11 +476,22 @@ fn print_one(format: OutputFormat, task: &TaskOut) -> Result<(), Failure> {
     }
 }
 
-pub fn claim(args: TaskIdArgs) -> ExitCode {
+pub fn claim(args: ClaimArgs) -> ExitCode {
     block_on(async move {
         let svc = open(&args.conn).await?;
         let p = who(&svc, &args.conn).await?;
-        let view = svc.claim(&p, args.id).await?;
+        let view = match args.id {
+            Some(id) => svc.claim(&p, id).await?,
+            None => {
+                let query = TaskQuery {
+                    role: args.role,
+                    flow_id: args.flow,
+                    step: args.step,
+                    ..TaskQuery::default()
+                };
+                svc.claim_next(&p, &query).await?
+            }
+        };
         print_one(args.conn.format, &TaskOut::from(&view))
     })
 }

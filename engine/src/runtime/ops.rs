@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -17,6 +17,7 @@ use super::queue;
 use super::run::{ItemRun, single_next};
 use super::{Runtime, RuntimeError, finish};
 use crate::flow::NodeKind;
+use crate::store::{StoreTx, TaskFilter};
 
 /// Why a delivery was refused; nothing was stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +87,33 @@ pub struct AuditReport {
     pub digest: String,
 }
 
+/// Where a task stands in its queue: by due date, a task without one last, then by id.
+fn queue_order(task: &Task) -> (bool, Option<NaiveDate>, i64) {
+    (task.due_date.is_none(), task.due_date, task.id)
+}
+
+/// Records that `user` claimed `task`, in the transaction that changes it.
+async fn mark_claimed(
+    tx: &mut dyn StoreTx,
+    task: &mut Task,
+    user: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RuntimeError> {
+    task.claimed_by = Some(user.to_owned());
+    task.claimed_at = Some(now);
+    tx.update_task(task).await?;
+    let detail = format!("task {}", task.id);
+    queue::note(
+        tx,
+        task,
+        &Actor::User(user.to_owned()),
+        TransitionKind::TaskClaimed,
+        detail,
+        now,
+    )
+    .await
+}
+
 impl Runtime {
     /// Claims an open task for a user (one person at a time).
     pub async fn claim_task(&self, task_id: i64, user: &str) -> Result<Task, RuntimeError> {
@@ -109,24 +137,47 @@ impl Runtime {
                     )));
                 }
                 Some(_) => {}
-                None => {
-                    task.claimed_by = Some(user.to_owned());
-                    task.claimed_at = Some(now);
-                    tx.update_task(&task).await?;
-                    let actor = Actor::User(user.to_owned());
-                    let detail = format!("task {task_id}");
-                    queue::note(
-                        &mut *tx,
-                        &task,
-                        &actor,
-                        TransitionKind::TaskClaimed,
-                        detail,
-                        now,
-                    )
-                    .await?;
-                }
+                None => mark_claimed(&mut *tx, &mut task, user, now).await?,
             }
             Ok(task)
+        }
+        .await;
+        finish(tx, result).await
+    }
+
+    /// Claims the first unclaimed open task of the given roles' queues in queue order (due
+    /// date, then id), narrowed by flow, node or step: the clerk's "next case" button.
+    /// Returns `None` when those queues hold no unclaimed task.
+    pub async fn claim_next_task(
+        &self,
+        roles: &[String],
+        narrow: &TaskFilter,
+        user: &str,
+    ) -> Result<Option<Task>, RuntimeError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let result: Result<Option<Task>, RuntimeError> = async {
+            // One indexed probe per role; the earliest candidate wins. (PostgreSQL keeps the
+            // losers locked until the commit, a few milliseconds later.)
+            let mut best: Option<Task> = None;
+            for role in roles {
+                let filter = TaskFilter {
+                    role: Some(role.clone()),
+                    ..narrow.clone()
+                };
+                if let Some(task) = tx.lock_next_task(&filter).await?
+                    && best
+                        .as_ref()
+                        .is_none_or(|b| queue_order(&task) < queue_order(b))
+                {
+                    best = Some(task);
+                }
+            }
+            let Some(mut task) = best else {
+                return Ok(None);
+            };
+            mark_claimed(&mut *tx, &mut task, user, now).await?;
+            Ok(Some(task))
         }
         .await;
         finish(tx, result).await
@@ -179,10 +230,10 @@ impl Runtime {
         task_id: i64,
         actor: &Actor,
         answer: Data,
-    ) -> Result<(), RuntimeError> {
+    ) -> Result<Task, RuntimeError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let result: Result<(), RuntimeError> = async {
+        let result: Result<Task, RuntimeError> = async {
             let mut task = tx.lock_task(task_id).await?.ok_or(RuntimeError::NotFound {
                 what: "task",
                 id: task_id,
@@ -255,7 +306,7 @@ impl Runtime {
             );
             run.settle();
             self.save(&mut *tx, run).await?;
-            Ok(())
+            Ok(task)
         }
         .await;
         finish(tx, result).await

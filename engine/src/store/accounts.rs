@@ -175,21 +175,25 @@ macro_rules! define_account_queries {
                 }
 
                 async fn user_by_token_hash(&self, hash: &str) -> Result<Option<User>, StoreError> {
-                    let row = sqlx::query(
-                        "SELECT u.name, u.created_at, u.created_by, u.revoked_at FROM api_tokens t \
+                    // Every API request asks this: the user and the roles come in one query.
+                    let rows = sqlx::query(
+                        "SELECT u.name, u.created_at, u.created_by, u.revoked_at, r.role FROM api_tokens t \
                          JOIN users u ON u.name = t.user_name \
-                         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.revoked_at IS NULL",
+                         LEFT JOIN user_roles r ON r.user_name = u.name \
+                         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.revoked_at IS NULL \
+                         ORDER BY r.role",
                     )
                     .bind(hash)
-                    .fetch_optional(&self.pool)
+                    .fetch_all(&self.pool)
                     .await?;
-                    match row {
-                        None => Ok(None),
-                        Some(row) => {
-                            let name: String = row.try_get("name")?;
-                            Ok(Some(user_from(&row, self.roles_of(&name).await?)?))
-                        }
-                    }
+                    let Some(first) = rows.first() else {
+                        return Ok(None);
+                    };
+                    let roles = rows
+                        .iter()
+                        .filter_map(|r| r.try_get::<Option<String>, _>("role").transpose())
+                        .collect::<Result<Vec<String>, _>>()?;
+                    Ok(Some(user_from(first, roles)?))
                 }
 
                 async fn comments(&self, task_id: i64) -> Result<Vec<Comment>, StoreError> {

@@ -333,6 +333,11 @@ pub trait StoreTx: AccountTx + Send {
     async fn insert_task(&mut self, task: &Task) -> Result<i64, StoreError>;
     /// Locks and returns a task.
     async fn lock_task(&mut self, id: i64) -> Result<Option<Task>, StoreError>;
+    /// Locks and returns the first open, unclaimed task of `filter.role` in queue order
+    /// (due date, then id), narrowed by the filter's flow, node and step. On PostgreSQL a
+    /// task that another transaction holds is skipped, so clerks asking at the same moment
+    /// get different tasks instead of waiting for each other.
+    async fn lock_next_task(&mut self, filter: &TaskFilter) -> Result<Option<Task>, StoreError>;
     /// Writes back a task's state, claim, completion and answer.
     async fn update_task(&mut self, task: &Task) -> Result<(), StoreError>;
     /// Returns the open tasks of a token.

@@ -668,6 +668,27 @@ macro_rules! define_queries {
                 q_lock_task(&mut self.tx, id, true).await
             }
 
+            async fn lock_next_task(&mut self, f: &TaskFilter) -> Result<Option<Task>, StoreError> {
+                let mut q = sqlx::QueryBuilder::<Dbms>::new(
+                    "SELECT id, item_id, token_id, flow_id, node, step, name, lane, role, subject, \
+                     fields, due_date, state, claimed_by, claimed_at, completed_by, completed_at, answer, \
+                     created_at FROM tasks WHERE state = 'open' AND claimed_by IS NULL AND role = ",
+                );
+                q.push_bind(f.role.clone().unwrap_or_default());
+                if let Some(flow_id) = &f.flow_id {
+                    q.push(" AND flow_id = ").push_bind(flow_id.clone());
+                }
+                if let Some(node) = &f.node {
+                    q.push(" AND node = ").push_bind(node.clone());
+                }
+                if let Some(step) = &f.step {
+                    q.push(" AND step = ").push_bind(step.clone());
+                }
+                q.push(" ORDER BY ").push(DUE_SORT).push(", id LIMIT 1").push($skip_locked);
+                let row = q.build().fetch_optional(&mut *self.tx).await?;
+                row.as_ref().map(task_from).transpose()
+            }
+
             async fn update_task(&mut self, t: &Task) -> Result<(), StoreError> {
                 sqlx::query(
                     "UPDATE tasks SET state = $2, claimed_by = $3, claimed_at = $4, completed_by = $5, \
