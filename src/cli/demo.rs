@@ -159,7 +159,8 @@ async fn demo(args: &DemoArgs) -> Result<String, String> {
         crate::handlers::registry(),
         clock.clone(),
     )
-    .with_settings(settings.to_json());
+    .with_settings(settings.to_json())
+    .with_calendar(Arc::new(settings.municipal.business_calendar()));
     rt.register_catalog(&catalog).await.map_err(err)?;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let mut d = Demo {

@@ -256,6 +256,7 @@ struct Context {
     db: String,
     as_user: Option<String>,
     flows: Vec<PathBuf>,
+    global: super::rt::Global,
 }
 
 // Set once by the dispatcher before a queue command runs; the commands' argument structs
@@ -269,6 +270,7 @@ pub fn set_global(global: &super::rt::Global) {
         db: global.db_url().to_owned(),
         as_user: global.user.clone(),
         flows: vec![global.flows.clone()],
+        global: global.clone(),
     });
 }
 
@@ -277,6 +279,12 @@ fn context() -> &'static Context {
         db: super::rt::DEFAULT_DB.to_owned(),
         as_user: None,
         flows: vec![PathBuf::from("flows")],
+        global: super::rt::Global {
+            db: None,
+            flows: PathBuf::from("flows"),
+            settings: None,
+            user: None,
+        },
     })
 }
 
@@ -290,7 +298,17 @@ async fn open(_conn: &Conn) -> Result<Arc<Service>, Failure> {
     let store = nagare_engine::store::open(&ctx.db)
         .await
         .map_err(|e| usage(e.to_string()))?;
-    let rt = Runtime::new(store, HandlerRegistry::new(), Arc::new(SystemClock));
+    // Completing a task moves the item on, maybe to a task whose due date counts business
+    // days: the office calendar comes from the municipality's settings.
+    let rt = super::rt::with_municipality(
+        Runtime::new(store, HandlerRegistry::new(), Arc::new(SystemClock)),
+        &ctx.global,
+        false,
+    )
+    .map_err(|_| Failure {
+        code: EXIT_PROBLEMS,
+        message: "the settings do not check (see above)".into(),
+    })?;
     rt.register_catalog(&catalog)
         .await
         .map_err(|e| Failure::from(AccessError::from(e)))?;

@@ -84,30 +84,46 @@ pub async fn open_store(global: &Global) -> Result<Arc<dyn Store>, ExitCode> {
 
 /// Reads the municipal settings the handlers compute with; the settings file is checked
 /// like a flow file and every problem is printed.
-fn handler_settings(global: &Global) -> Result<serde_json::Value, ExitCode> {
+/// The municipality's settings from `--settings` (the sample city's without it), for the
+/// handlers and for the office calendar that `bd` periods count in.
+fn municipal_settings(
+    global: &Global,
+    note: bool,
+) -> Result<nagare_steps::domain::settings::Settings, ExitCode> {
     use nagare_steps::handlers::common::HandlerSettings;
     let Some(path) = &global.settings else {
-        eprintln!(
-            "note: no --settings given; handlers use the sample city's settings (examples/settings/city.yaml)"
-        );
-        return Ok(HandlerSettings::sample().to_json());
+        if note {
+            eprintln!(
+                "note: no --settings given; handlers use the sample city's settings (examples/settings/city.yaml)"
+            );
+        }
+        return Ok(HandlerSettings::sample().municipal);
     };
     let bytes = std::fs::read(path)
         .map_err(|err| fail(format!("cannot read {}: {err}", path.display())))?;
-    match nagare_steps::domain::settings::from_yaml(&path.display().to_string(), &bytes) {
-        Ok(municipal) => Ok(HandlerSettings {
+    nagare_steps::domain::settings::from_yaml(&path.display().to_string(), &bytes).map_err(
+        |diags| {
+            eprint!("{}", crate::report::render_human(&diags, false));
+            ExitCode::from(super::EXIT_PROBLEMS)
+        },
+    )
+}
+
+/// Gives a runtime the municipality's settings and its office calendar; `note` says on
+/// stderr when the sample city's settings stand in (commands that run handlers).
+pub fn with_municipality(rt: Runtime, global: &Global, note: bool) -> Result<Runtime, ExitCode> {
+    use nagare_steps::handlers::common::HandlerSettings;
+    let municipal = municipal_settings(global, note)?;
+    let calendar = Arc::new(municipal.business_calendar());
+    Ok(rt.with_calendar(calendar).with_settings(
+        HandlerSettings {
             municipal,
             ..HandlerSettings::sample()
         }
-        .to_json()),
-        Err(diags) => {
-            eprint!("{}", crate::report::render_human(&diags, false));
-            Err(ExitCode::from(super::EXIT_PROBLEMS))
-        }
-    }
+        .to_json(),
+    ))
 }
 
-/// How much a command needs the flow files.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Flows {
     /// The command starts or migrates items: the flows must read and check clean.
@@ -130,7 +146,7 @@ pub async fn runtime(
     if flows == Flows::None {
         return Ok(rt);
     }
-    let rt = rt.with_settings(handler_settings(global)?);
+    let rt = with_municipality(rt, global, true)?;
     let sources = match read_flow_sources(std::slice::from_ref(&global.flows)) {
         Ok(sources) => sources,
         Err(err) if flows == Flows::Optional && is_missing(&err, &global.flows) => {

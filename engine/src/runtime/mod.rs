@@ -28,6 +28,7 @@ use serde_json::Value;
 use crate::flow::{Catalog, Flow, parse_stored};
 use crate::store::{IdTable, Store, StoreError, StoreTx};
 pub use clock::{Clock, SystemClock, TestClock};
+pub use dates::{OfficeCalendar, WeekendsOnly};
 pub use handler::{Handler, HandlerContext, HandlerError, HandlerRegistry};
 pub use model::*;
 pub use ops::{AuditReport, Delivery, DeliveryReceipt, DeliveryTarget, MigrationReport, Refusal};
@@ -79,6 +80,8 @@ pub struct Runtime {
     handlers: Arc<HandlerRegistry>,
     clock: Arc<dyn Clock>,
     settings: Arc<Value>,
+    /// The office's working days, for `bd` periods of due dates and timers.
+    calendar: Arc<dyn OfficeCalendar>,
     /// Parsed flow versions by content hash.
     flows: Mutex<HashMap<String, Arc<Flow>>>,
     /// The current version of each flow id (from the registered catalog).
@@ -93,6 +96,7 @@ impl Runtime {
             handlers: Arc::new(handlers),
             clock,
             settings: Arc::new(Value::Null),
+            calendar: Arc::new(WeekendsOnly),
             flows: Mutex::new(HashMap::new()),
             current: Mutex::new(HashMap::new()),
         }
@@ -102,6 +106,13 @@ impl Runtime {
     #[must_use]
     pub fn with_settings(mut self, settings: Value) -> Self {
         self.settings = Arc::new(settings);
+        self
+    }
+
+    /// Sets the office calendar that `bd` periods count in (default: weekends only).
+    #[must_use]
+    pub fn with_calendar(mut self, calendar: Arc<dyn OfficeCalendar>) -> Self {
+        self.calendar = calendar;
         self
     }
 

@@ -151,7 +151,7 @@ impl Runtime {
                 let entered = civil_date(run.tokens[idx].entered_at);
                 let due_date = match due
                     .as_ref()
-                    .map(|rule| dates::resolve(rule, &run.item.data, entered))
+                    .map(|rule| dates::resolve(rule, &run.item.data, entered, &*self.calendar))
                 {
                     None => None,
                     Some(Ok(date)) => Some(date),
@@ -324,7 +324,7 @@ impl Runtime {
             }
             NodeKind::Timer { wait } => {
                 let entered = civil_date(run.tokens[idx].entered_at);
-                let date = match dates::resolve(wait, &run.item.data, entered) {
+                let date = match dates::resolve(wait, &run.item.data, entered, &*self.calendar) {
                     Ok(date) => date,
                     Err(message) => {
                         run.fail(Some(idx), format!("timer `{}`: {message}", node.id.value));

@@ -458,6 +458,15 @@ pub fn pension_payday(
     BusinessCalendar::banks(holidays).adjust(ymd(year, month, 15)?, Direction::Backward)
 }
 
+/// The runtime counts `bd` periods of due dates and timers in the office's calendar:
+/// national holidays and the municipality's closures, not weekends alone.
+#[cfg(feature = "handlers")]
+impl nagare_engine::runtime::OfficeCalendar for BusinessCalendar<'static> {
+    fn is_business_day(&self, date: NaiveDate) -> Result<bool, String> {
+        BusinessCalendar::is_business_day(self, date).map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -636,5 +645,36 @@ mod tests {
         assert!(HolidayTable::parse("2025-01-01\n").is_err());
         assert!(HolidayTable::parse("2025-01-02,a\n2025-01-01,b\n").is_err());
         assert!(HolidayTable::parse("2025-13-01,a\n").is_err());
+    }
+
+    #[cfg(feature = "handlers")]
+    #[test]
+    fn the_runtime_counts_business_days_in_the_office_calendar() {
+        use nagare_engine::flow::{DateBase, DateRule, PeriodUnit};
+        use nagare_engine::runtime::dates::resolve;
+        use nagare_engine::runtime::{Data, WeekendsOnly};
+        let three = DateRule::After {
+            amount: 3,
+            unit: PeriodUnit::BusinessDays,
+            from: DateBase::Entered,
+        };
+        // Friday 2026-11-20; Monday 11-23 is 勤労感謝の日.
+        let entered = d("2026-11-20");
+        assert_eq!(
+            resolve(&three, &Data::new(), entered, &WeekendsOnly),
+            Ok(d("2026-11-25"))
+        );
+        assert_eq!(
+            resolve(&three, &Data::new(), entered, &office()),
+            Ok(d("2026-11-26"))
+        );
+        // Friday 2026-12-25: Monday 12-28, then the 年末年始 closure and 1/1 (元日), then
+        // Monday 2027-01-04 and Tuesday 01-05.
+        assert_eq!(
+            resolve(&three, &Data::new(), d("2026-12-25"), &office()),
+            Ok(d("2027-01-05"))
+        );
+        // Beyond the holiday table the step fails with the reason instead of guessing.
+        assert!(resolve(&three, &Data::new(), d("2027-12-30"), &office()).is_err());
     }
 }
