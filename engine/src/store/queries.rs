@@ -74,6 +74,19 @@ macro_rules! define_queries {
             })
         }
 
+        /// The conditions that narrow a task query to a flow, a node or a step.
+        fn push_narrowing(q: &mut sqlx::QueryBuilder<Dbms>, f: &TaskFilter) {
+            if let Some(flow_id) = &f.flow_id {
+                q.push(" AND flow_id = ").push_bind(flow_id.clone());
+            }
+            if let Some(node) = &f.node {
+                q.push(" AND node = ").push_bind(node.clone());
+            }
+            if let Some(step) = &f.step {
+                q.push(" AND step = ").push_bind(step.clone());
+            }
+        }
+
         fn json_from(table: &'static str, text: &str) -> Result<Value, StoreError> {
             serde_json::from_str(text).map_err(|e| corrupt(table, format!("invalid JSON: {e}")))
         }
@@ -343,15 +356,7 @@ macro_rules! define_queries {
                 if let Some(state) = f.state {
                     q.push(" AND state = ").push_bind(state.as_str());
                 }
-                if let Some(flow_id) = &f.flow_id {
-                    q.push(" AND flow_id = ").push_bind(flow_id.clone());
-                }
-                if let Some(node) = &f.node {
-                    q.push(" AND node = ").push_bind(node.clone());
-                }
-                if let Some(step) = &f.step {
-                    q.push(" AND step = ").push_bind(step.clone());
-                }
+                push_narrowing(&mut q, f);
                 if let Some(item_id) = f.item_id {
                     q.push(" AND item_id = ").push_bind(item_id);
                 }
@@ -675,15 +680,7 @@ macro_rules! define_queries {
                      created_at FROM tasks WHERE state = 'open' AND claimed_by IS NULL AND role = ",
                 );
                 q.push_bind(f.role.clone().unwrap_or_default());
-                if let Some(flow_id) = &f.flow_id {
-                    q.push(" AND flow_id = ").push_bind(flow_id.clone());
-                }
-                if let Some(node) = &f.node {
-                    q.push(" AND node = ").push_bind(node.clone());
-                }
-                if let Some(step) = &f.step {
-                    q.push(" AND step = ").push_bind(step.clone());
-                }
+                push_narrowing(&mut q, f);
                 q.push(" ORDER BY ").push(DUE_SORT).push(", id LIMIT 1").push($skip_locked);
                 let row = q.build().fetch_optional(&mut *self.tx).await?;
                 row.as_ref().map(task_from).transpose()
