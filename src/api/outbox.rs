@@ -115,6 +115,11 @@ pub struct DispatchIn {
     pub sha256: String,
 }
 
+/// The bytes of a file, as they are.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
+
 /// Reads `pending`, `sent` or `all` (every state).
 pub fn parse_outbox_state(field: &str, value: Option<&str>) -> Result<Option<OutboxState>, String> {
     match value {
@@ -193,7 +198,7 @@ async fn show_outbox(
 #[utoipa::path(get, path = "/v1/outbox/{id}/content", params(("id" = i64, Path, minimum = 1)), responses(
     (status = 200, description = "the content", content(
         (String = "text/plain; charset=utf-8"),
-        (Vec<u8> = "application/octet-stream"),
+        (FileBytes = "application/octet-stream"),
         (serde_json::Value = "application/json")
     )),
     (status = 400, body = Problem, content_type = "application/problem+json"),
