@@ -273,7 +273,7 @@ async fn cancel_withdraws_tasks_timers_and_waits(store: Arc<dyn Store>) {
         .await;
     match delivered {
         Err(RuntimeError::Refused(Refusal::Unmatched(m))) => {
-            assert!(m.contains("cancelled"), "{m}")
+            assert!(m.contains("cancelled"), "{m}");
         }
         other => panic!("{other:?}"),
     }
