@@ -475,3 +475,93 @@ async fn cancel_ends_an_item_from_the_cli() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A real crash: an export of 1,000 letters is killed with SIGKILL part-way, then run again
+/// into the same folder. Every entry ends up sent once, as exactly one complete file, and no
+/// temporary file is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_killed_part_way_finishes_on_the_next_run() {
+    let dir = temp_dir("kill");
+    let cli = Cli {
+        db: format!("sqlite://{}", dir.join("nagare.db").display()),
+        dir: dir.clone(),
+    };
+    users(&cli);
+    let rt = runtime(&cli.db).await;
+    let item = mail(&rt, 1000).await;
+    let out_dir = temp_dir("kill_out");
+    let target = out_dir.to_str().unwrap();
+    let mut child = cli
+        .command("osamu", &["outbox", "export", target])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some files are out, before it is through.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while files(&out_dir).len() < 60 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    let before = files(&out_dir).len();
+    assert!(
+        before < 1002,
+        "the export was not interrupted: {before} files, {status}"
+    );
+    let sent_before = rt
+        .store()
+        .outbox(Some(item))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.state == nagare_engine::runtime::OutboxState::Sent)
+        .count();
+    assert!(sent_before <= before, "only written files are marked sent");
+
+    let report = cli
+        .ok("osamu", &["outbox", "export", target, "--format", "json"])
+        .json();
+    let again = report["exported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["already_there"] == true)
+        .count();
+    assert_eq!(
+        sent_before + report["exported"].as_array().unwrap().len(),
+        1002,
+        "every entry was exported once, across both runs"
+    );
+    assert!(again <= before - sent_before);
+    let names = files(&out_dir);
+    assert_eq!(
+        names.len(),
+        1002,
+        "{:?}",
+        names
+            .iter()
+            .filter(|n| n.starts_with('.'))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "a temporary file is left"
+    );
+    let entries = rt.store().outbox(Some(item)).await.unwrap();
+    for e in &entries {
+        assert_eq!(e.state, nagare_engine::runtime::OutboxState::Sent);
+        let name = e.sent_as.as_deref().unwrap();
+        let bytes = std::fs::read(out_dir.join(name)).unwrap();
+        assert_eq!(
+            nagare_engine::runtime::outbox::sha256_hex(&bytes),
+            e.sent_sha256.as_deref().unwrap(),
+            "{name} is complete"
+        );
+    }
+    eprintln!(
+        "killed after {before} files ({sent_before} marked); the second run found {again} written and not marked"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&out_dir);
+}

@@ -2,9 +2,9 @@
 //! it out. The CLI acts as a named user (`--as`), checked by the access service: holders of
 //! role `outbox` export; auditors and admins list metadata only.
 //!
-//! An export writes each pending entry into DIR atomically (a hidden temporary file in DIR,
-//! fsync, rename, then an fsync of DIR), and only then marks the entries sent, in the
-//! transaction that locked them. If the process dies in between, the entries stay pending
+//! An export writes each pending entry into DIR atomically (a hidden temporary file
+//! `.NAME.part` in DIR, fsync, rename, then an fsync of DIR), and only then marks the
+//! entries sent, in the transaction that locked them. If the process dies in between, the entries stay pending
 //! and the files stay in DIR: the next export into DIR finds each file under its name with
 //! the same SHA-256, does not write it again, and marks the entry. A file of that name with
 //! other content is never overwritten; the entry is skipped and named.
@@ -122,10 +122,9 @@ impl FolderSink {
 
     fn write_new(&self, path: &Path, content: &OutboxContent) -> Result<(), SinkError> {
         // Hidden and with a suffix transfer programs skip, in the same folder so that the
-        // rename is atomic.
-        let tmp = self
-            .dir
-            .join(format!(".{}.{}.part", content.name, std::process::id()));
+        // rename is atomic. Only the export holding the entry's lock writes this name, so a
+        // fixed name is safe, and one left by a killed export is simply written over.
+        let tmp = self.dir.join(format!(".{}.part", content.name));
         let written = (|| {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(&content.bytes)?;
