@@ -45,10 +45,11 @@ documents:
   - { id: debit_result, title: 振替結果, kind: file }
 "#;
 
-/// Three waits at once: a task, a timer and a correlated message.
+/// A notice to the bank, then three waits at once: a task, a timer and a correlated message.
 const WAITS: &str = r#"
 nodes:
-  - { id: start, kind: start, lane: municipal_office, next: split }
+  - { id: start, kind: start, lane: municipal_office, next: notify }
+  - { id: notify, kind: send, lane: municipal_office, name: 通知, to: bank, document: debit_result, next: split }
   - { id: split, kind: parallel, lane: municipal_office, next: [review, wait_days, result] }
   - id: review
     kind: manual
@@ -207,6 +208,13 @@ async fn cancel_withdraws_tasks_timers_and_waits(store: Arc<dyn Store>) {
         ]
     );
     assert_eq!(report.parent_notified, None);
+    let outbox = rt.store().outbox(Some(id)).await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(
+        done.pending_outbox,
+        [outbox[0].id],
+        "named, and left in the outbox"
+    );
 
     let item = rt.store().item(id).await.unwrap().unwrap();
     assert_eq!(item.state, ItemState::Cancelled);

@@ -33,6 +33,8 @@ pub struct CancelledItemOut {
     pub withdrawn_timers: Vec<i64>,
     /// What the item waited for (`task at review`, `message at receive_result` …).
     pub waits: Vec<String>,
+    /// Its outbox entries not sent yet: they stay in the outbox (see `GET /v1/outbox?item=`).
+    pub pending_outbox: Vec<i64>,
 }
 
 /// What a cancellation did.
@@ -59,6 +61,7 @@ impl CancelOut {
                     withdrawn_tasks: c.tasks.clone(),
                     withdrawn_timers: c.timers.clone(),
                     waits: c.waits.clone(),
+                    pending_outbox: c.pending_outbox.clone(),
                 })
                 .collect(),
             parent_notified: report.parent_notified,

@@ -59,6 +59,13 @@ pub fn run(args: CancelArgs) -> ExitCode {
                         line.push_str(&format!("; it waited for: {}", c.waits.join(", ")));
                     }
                     println!("{line}");
+                    if !c.pending_outbox.is_empty() {
+                        println!(
+                            "  its outbox entries {} are not sent yet and stay in the outbox (`nagare outbox list --item {}`)",
+                            ids(&c.pending_outbox),
+                            c.item_id
+                        );
+                    }
                 }
                 if let Some(parent) = out.parent_notified {
                     println!("work item {parent} no longer waits for it");

@@ -7,16 +7,17 @@
 //! a `child_cancelled` note, so the rest of a batch carries on.
 //!
 //! A cancelled item is final: it cannot be retried, skipped, claimed or completed, and a
-//! delivery to it is refused.
+//! delivery to it is refused. Its outbox entries that have not left stay in the outbox and
+//! are named in the report: whether a printed letter still goes is the sender's call.
 
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
-use super::model::{Actor, ItemState, TaskState, TokenState, TransitionKind, Wait};
+use super::model::{Actor, ItemState, OutboxState, TaskState, TokenState, TransitionKind, Wait};
 use super::run::ItemRun;
 use super::{Runtime, RuntimeError, finish};
-use crate::store::StoreTx;
+use crate::store::{OutboxFilter, StoreTx};
 
 /// Longest cancellation reason accepted, in characters.
 pub const MAX_REASON_CHARS: usize = 2000;
@@ -33,6 +34,9 @@ pub struct CancelledItem {
     pub timers: Vec<i64>,
     /// What the item's tokens waited for, e.g. `message at receive_result`.
     pub waits: Vec<String>,
+    /// Outbox entries of the item not sent yet. They stay: a letter may be printed already,
+    /// and whether it goes is the sender's decision (`nagare outbox list --item ID`).
+    pub pending_outbox: Vec<i64>,
 }
 
 /// What a cancellation did: the item asked for first, then its descendants.
@@ -133,6 +137,17 @@ impl Runtime {
                 }
             }
             done.timers = tx.withdraw_timers(id, now).await?;
+            done.pending_outbox = self
+                .store
+                .outbox_entries(&OutboxFilter {
+                    state: Some(OutboxState::Pending),
+                    item_id: Some(id),
+                    ..OutboxFilter::default()
+                })
+                .await?
+                .iter()
+                .map(|e| e.id)
+                .collect();
             let from = match run.tokens.as_slice() {
                 [only] => Some(only.node.clone()),
                 _ => None,
