@@ -159,7 +159,7 @@ enum UserCommand {
         #[command(flatten)]
         conn: Conn,
         name: String,
-        /// A role: admin, auditor, supervisor or a lane role of the flows
+        /// A role: admin, auditor, supervisor, outbox or a lane role of the flows
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
