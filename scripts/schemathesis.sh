@@ -12,7 +12,7 @@ work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 db="sqlite://$work/st.db"
 flows=tests/data/api_flows
-token="$(target/debug/nagare user add root --role admin --role municipal_office --role supervisor \
+token="$(target/debug/nagare user add root --role admin --role municipal_office --role supervisor --role outbox \
   --db "$db" --flows "$flows" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 port="${PORT:-18765}"
 target/debug/nagare serve --listen "127.0.0.1:$port" --db "$db" --flows "$flows" &

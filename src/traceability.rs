@@ -2,7 +2,7 @@
 //! numbered steps that implement it → the handler that runs each step, and whether that
 //! handler is registered. This is the coverage figure the project drives to 100%.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use nagare_engine::flow::{Catalog, NodeKind};
 use serde::Serialize;
@@ -96,6 +96,39 @@ pub fn report(catalog: &Catalog, registered: &dyn Fn(&str) -> bool) -> Report {
             system_steps_with_handler,
         },
     }
+}
+
+/// Returns every handler name the catalog's `system` nodes use, sorted and once each.
+pub fn handler_names(catalog: &Catalog) -> BTreeSet<String> {
+    catalog
+        .flows()
+        .flat_map(|f| f.nodes.iter())
+        .filter_map(|n| match &n.kind {
+            NodeKind::System { handler, .. } => Some(handler.value.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The header of the expectation list of unregistered handlers.
+pub const UNREGISTERED_HEADER: &str = "\
+# Handler names that system nodes of flows/ use and that no registered handler implements.
+# tests/handler_registry.rs checks that this list is exactly that set; after registering a
+# handler or naming a new one in a flow, regenerate it and review the diff:
+#   cargo run -q -- reqs --unregistered > tests/data/unregistered_handlers.txt
+";
+
+/// Returns the expectation list: [`UNREGISTERED_HEADER`], then each handler name the
+/// catalog uses that `registered` does not know, one a line.
+pub fn unregistered_list(catalog: &Catalog, registered: &dyn Fn(&str) -> bool) -> String {
+    let mut out = UNREGISTERED_HEADER.to_owned();
+    for name in handler_names(catalog) {
+        if !registered(&name) {
+            out.push_str(&name);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Orders requirement IDs by their numbers: `3.4.9` before `3.4.10`.

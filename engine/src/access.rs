@@ -5,11 +5,15 @@
 //! works the tasks of that role and the work items of flows with such lanes; `supervisor`
 //! adds reassigning tasks of the holder's lane roles; `auditor` reads every task, item and
 //! history (subjects masked) and can change nothing, whatever other roles the user holds;
-//! `admin` manages users.
+//! `admin` manages users; `outbox` reads and sends what leaves through the outbox
+//! (`access/outbox.rs`); cancelling a work item is for supervisors (`access/cancel.rs`).
 //!
 //! Invariant: a refused request changes nothing. Checks run before the runtime's
 //! transaction, and the runtime's own checks (claimed by someone else, already completed)
 //! run inside it.
+
+mod cancel;
+mod outbox;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -32,8 +36,9 @@ pub const ADMIN: &str = "admin";
 pub const AUDITOR: &str = "auditor";
 /// Reassigns the tasks of the holder's lane roles.
 pub const SUPERVISOR: &str = "supervisor";
+pub use outbox::{MAX_OUTBOX_LIST, OUTBOX, OutboxView};
 /// Roles that are not lanes.
-pub const SPECIAL_ROLES: [&str; 3] = [ADMIN, AUDITOR, SUPERVISOR];
+pub const SPECIAL_ROLES: [&str; 4] = [ADMIN, AUDITOR, SUPERVISOR, OUTBOX];
 
 /// Prefix of API tokens, so that a leaked one is recognisable.
 pub const TOKEN_PREFIX: &str = "ngr_";

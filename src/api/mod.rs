@@ -3,7 +3,9 @@
 //! document at `/openapi.json`. Every operation goes through the engine's access service,
 //! the same one the CLI uses.
 
+pub mod cancel;
 pub mod dto;
+pub mod outbox;
 mod problem;
 
 use std::sync::{Arc, OnceLock};
@@ -87,7 +89,9 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(list_users).post(add_user))
         .route("/users/{name}/revoke", post(revoke_user))
         .route("/users/{name}/tokens", post(issue_token))
-        .route("/audit/verify", get(verify_audit));
+        .route("/audit/verify", get(verify_audit))
+        .merge(cancel::routes())
+        .merge(outbox::routes());
     Router::new()
         .nest("/v1", v1)
         .route("/healthz", get(healthz))
@@ -299,7 +303,10 @@ impl utoipa::Modify for Security {
 
 /// Returns the OpenAPI document as committed in `docs/openapi.json`.
 pub fn openapi_document() -> String {
-    let mut text = ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(cancel::CancelApi::openapi());
+    doc.merge(outbox::OutboxApi::openapi());
+    let mut text = doc
         .to_pretty_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');

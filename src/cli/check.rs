@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use nagare_engine::diagnostic::Severity;
-use nagare_engine::flow::{CheckOutcome, check_sources};
+use nagare_engine::flow::{CheckOutcome, check_sources, check_sources_with};
 
 use super::{EXIT_PROBLEMS, EXIT_USAGE, OutputFormat};
 use crate::report;
@@ -18,6 +18,10 @@ pub struct CheckArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     format: OutputFormat,
+    /// Treat warnings (an unused document, a handler this build has not registered) as
+    /// errors: exit 1 when there is any
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Why flow files could not be read.
@@ -109,9 +113,15 @@ pub fn load(paths: &[PathBuf]) -> Result<CheckOutcome, ExitCode> {
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let outcome = match load(&args.paths) {
-        Ok(outcome) => outcome,
-        Err(code) => return code,
+    // The handlers this binary runs with: a system node naming another is reported.
+    let registry = crate::handlers::registry();
+    let names: Vec<&str> = registry.names().collect();
+    let outcome = match read_flow_sources(&args.paths) {
+        Ok(sources) => check_sources_with(&sources, Some(&names)),
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(EXIT_USAGE);
+        }
     };
     let diags = &outcome.diagnostics;
     match args.format {
@@ -129,16 +139,21 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 .filter(|d| d.severity == Severity::Error)
                 .count();
             let warnings = diags.len() - errors;
+            let strict = if args.strict && warnings > 0 {
+                " (--strict: warnings count as errors)"
+            } else {
+                ""
+            };
             match &outcome.catalog {
                 Some(catalog) => eprintln!(
-                    "checked {} flow(s): no errors, {warnings} warning(s)",
+                    "checked {} flow(s): no errors, {warnings} warning(s){strict}",
                     catalog.len()
                 ),
-                None => eprintln!("{errors} error(s), {warnings} warning(s)"),
+                None => eprintln!("{errors} error(s), {warnings} warning(s){strict}"),
             }
         }
     }
-    if outcome.has_errors() {
+    if outcome.has_errors() || (args.strict && !outcome.diagnostics.is_empty()) {
         ExitCode::from(EXIT_PROBLEMS)
     } else {
         ExitCode::SUCCESS

@@ -6,10 +6,12 @@ use clap::{Parser, Subcommand};
 
 pub mod audit;
 pub mod calc;
+pub mod cancel;
 pub mod check;
 pub mod demo;
 pub mod file;
 pub mod items;
+pub mod outbox;
 pub mod progress;
 pub mod queue;
 pub mod reqs;
@@ -79,6 +81,10 @@ enum Command {
     Skip(work::SkipArgs),
     /// Move running items of a flow to the version in the flow files
     MigrateItems(work::MigrateArgs),
+    /// End a running, waiting or failed work item, with a reason (supervisors)
+    Cancel(cancel::CancelArgs),
+    /// List what leaves the office, and export it into a folder
+    Outbox(outbox::OutboxArgs),
     /// Run a year of municipal work on synthetic people and print a summary
     Demo(demo::DemoArgs),
     /// List tasks of my roles' queues, by due date
@@ -135,6 +141,8 @@ pub fn main() -> ExitCode {
         Command::Retry(args) => work::retry(global, args),
         Command::Skip(args) => work::skip(global, args),
         Command::MigrateItems(args) => work::migrate(global, args),
+        Command::Cancel(args) => cancel::run(args),
+        Command::Outbox(args) => outbox::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Tasks(args) => queue::tasks(args),
         Command::Task(args) => queue::task(args),

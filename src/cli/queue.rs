@@ -159,7 +159,7 @@ enum UserCommand {
         #[command(flatten)]
         conn: Conn,
         name: String,
-        /// A role: admin, auditor, supervisor or a lane role of the flows
+        /// A role: admin, auditor, supervisor, outbox or a lane role of the flows
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
@@ -206,9 +206,9 @@ pub struct ServeArgs {
 }
 
 /// A failure of a queue command: printed, then turned into the exit status.
-struct Failure {
-    code: u8,
-    message: String,
+pub(super) struct Failure {
+    pub(super) code: u8,
+    pub(super) message: String,
 }
 
 impl From<AccessError> for Failure {
@@ -224,7 +224,7 @@ impl From<AccessError> for Failure {
     }
 }
 
-fn usage(message: impl Into<String>) -> Failure {
+pub(super) fn usage(message: impl Into<String>) -> Failure {
     Failure {
         code: EXIT_USAGE,
         message: message.into(),
@@ -241,7 +241,7 @@ fn finish(result: Result<(), Failure>) -> ExitCode {
     }
 }
 
-fn block_on<F: Future<Output = Result<(), Failure>>>(f: F) -> ExitCode {
+pub(super) fn block_on<F: Future<Output = Result<(), Failure>>>(f: F) -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -289,7 +289,7 @@ fn context() -> &'static Context {
 }
 
 /// Opens the database, registers the flows, and returns the access service.
-async fn open(_conn: &Conn) -> Result<Arc<Service>, Failure> {
+pub(super) async fn open(_conn: &Conn) -> Result<Arc<Service>, Failure> {
     let ctx = context();
     let catalog = super::views::load_catalog(&ctx.flows).map_err(|_| Failure {
         code: EXIT_PROBLEMS,
@@ -315,7 +315,7 @@ async fn open(_conn: &Conn) -> Result<Arc<Service>, Failure> {
     Ok(Arc::new(Service::new(Arc::new(rt))))
 }
 
-async fn who(svc: &Service, _conn: &Conn) -> Result<Principal, Failure> {
+pub(super) async fn who(svc: &Service, _conn: &Conn) -> Result<Principal, Failure> {
     let name = context()
         .as_user
         .as_deref()
@@ -323,13 +323,13 @@ async fn who(svc: &Service, _conn: &Conn) -> Result<Principal, Failure> {
     Ok(svc.principal(name).await?)
 }
 
-fn print_json<T: Serialize>(value: &T) -> Result<(), Failure> {
+pub(super) fn print_json<T: Serialize>(value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| usage(e.to_string()))?;
     println!("{text}");
     Ok(())
 }
 
-fn table(header: &[&str]) -> Table {
+pub(super) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -337,7 +337,7 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
-fn opt<T: ToString>(v: Option<T>) -> String {
+pub(super) fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 

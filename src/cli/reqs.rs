@@ -14,6 +14,10 @@ pub struct ReqsArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     format: OutputFormat,
+    /// Print only the handler names the flows use that this build has not registered, one
+    /// a line, sorted: the expectation list `tests/data/unregistered_handlers.txt`
+    #[arg(long)]
+    unregistered: bool,
 }
 
 pub fn run(args: ReqsArgs) -> ExitCode {
@@ -29,6 +33,13 @@ pub fn run(args: ReqsArgs) -> ExitCode {
         return ExitCode::from(EXIT_PROBLEMS);
     };
     let registry = crate::handlers::registry();
+    if args.unregistered {
+        print!(
+            "{}",
+            traceability::unregistered_list(&catalog, &|name| registry.contains(name))
+        );
+        return ExitCode::SUCCESS;
+    }
     let report = traceability::report(&catalog, &|name| registry.contains(name));
     let mut ids: Vec<&String> = report.requirements.keys().collect();
     ids.sort_by(|a, b| numeric_order(a, b));

@@ -8,6 +8,7 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
 
 use super::codes;
+use super::handlers::check_handlers;
 use super::load::read_flow;
 use super::model::{Flow, NodeKind};
 use super::validate::validate_flow;
@@ -62,6 +63,15 @@ impl CheckOutcome {
 
 /// Reads and checks flow files given as (display path, bytes), reporting every problem.
 pub fn check_sources(sources: &[(String, Vec<u8>)]) -> CheckOutcome {
+    check_sources_with(sources, None)
+}
+
+/// Like [`check_sources`], and with `handlers` (the names a binary has registered) also
+/// warns about each `system` node whose handler is not among them (`FLOW0027`).
+pub fn check_sources_with(
+    sources: &[(String, Vec<u8>)],
+    handlers: Option<&[&str]>,
+) -> CheckOutcome {
     let mut diagnostics = Vec::new();
     let mut flows: Vec<Flow> = Vec::new();
     for (path, bytes) in sources {
@@ -71,6 +81,9 @@ pub fn check_sources(sources: &[(String, Vec<u8>)]) -> CheckOutcome {
             Ok(root) => {
                 if let Some(flow) = read_flow(&file, &root, &mut diagnostics) {
                     validate_flow(&flow, &mut diagnostics);
+                    if let Some(names) = handlers {
+                        check_handlers(&flow, names, &mut diagnostics);
+                    }
                     flows.push(flow);
                 }
             }

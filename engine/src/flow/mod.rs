@@ -5,11 +5,12 @@
 
 mod catalog;
 pub mod expr;
+mod handlers;
 pub mod load;
 pub mod model;
 mod validate;
 
-pub use catalog::{Catalog, CheckOutcome, check_sources, parse_stored};
+pub use catalog::{Catalog, CheckOutcome, check_sources, check_sources_with, parse_stored};
 pub use model::*;
 
 /// Stable codes of flow problems; each has a page `docs/errors/CODE.md`.
@@ -69,4 +70,7 @@ pub mod codes {
     pub const FIELD_CHOICES: &str = "FLOW0025";
     /// A document is declared but never used (warning).
     pub const UNUSED_DOCUMENT: &str = "FLOW0026";
+    /// A system node's handler is not registered in the running binary (warning; only
+    /// when the caller gives the registered names).
+    pub const UNREGISTERED_HANDLER: &str = "FLOW0027";
 }

@@ -216,6 +216,10 @@ impl<'a> HandlerContext<'a> {
             state: OutboxState::Pending,
             created_at: self.now,
             sent_at: None,
+            sent_by: None,
+            sent_as: None,
+            sent_sha256: None,
+            sent_to: None,
         };
         Ok(self.tx.insert_outbox(&entry).await?)
     }

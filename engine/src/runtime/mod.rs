@@ -10,12 +10,14 @@
 //! the injected [`Clock`], settings from the caller.
 
 pub mod audit;
+mod cancel;
 pub mod clock;
 pub mod dates;
 pub mod handler;
 pub mod model;
 mod nodes;
 mod ops;
+pub mod outbox;
 mod queue;
 mod run;
 
@@ -27,11 +29,16 @@ use serde_json::Value;
 
 use crate::flow::{Catalog, Flow, parse_stored};
 use crate::store::{IdTable, Store, StoreError, StoreTx};
+pub use cancel::{CancelReport, CancelledItem, MAX_REASON_CHARS};
 pub use clock::{Clock, SystemClock, TestClock};
 pub use dates::{OfficeCalendar, WeekendsOnly};
 pub use handler::{Handler, HandlerContext, HandlerError, HandlerRegistry};
 pub use model::*;
 pub use ops::{AuditReport, Delivery, DeliveryReceipt, DeliveryTarget, MigrationReport, Refusal};
+pub use outbox::{
+    ExportReport, Exported, OutboxContent, OutboxKind, OutboxSink, Placed, SinkError,
+    outbox_content,
+};
 use run::{ItemRun, Pending};
 
 /// Returns the key a receive node waiting for `document` with a correlation value waits on.
@@ -457,5 +464,6 @@ fn operations_are_send(rt: &Runtime, delivery: Delivery, actor: &Actor) {
     send(rt.retry(1, actor));
     send(rt.skip(1, actor, "r"));
     send(rt.migrate_items("f", actor));
+    send(rt.cancel(1, actor, "r"));
     send(rt.verify_audit());
 }

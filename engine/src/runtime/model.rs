@@ -170,6 +170,11 @@ string_enum! {
         TaskReassigned => "task_reassigned",
         /// A person commented on a task.
         TaskCommented => "task_commented",
+        /// Staff ended the item (or its parent was cancelled), with the reason: its tasks,
+        /// timers and waits are withdrawn.
+        Cancelled => "cancelled",
+        /// A child item this item waited for was cancelled; it counts as finished.
+        ChildCancelled => "child_cancelled",
     }
 }
 
@@ -264,6 +269,14 @@ pub struct OutboxEntry {
     pub state: OutboxState,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// Who dispatched it (`user:NAME`), once sent.
+    pub sent_by: Option<String>,
+    /// The file name it left under.
+    pub sent_as: Option<String>,
+    /// SHA-256 (hex) of the bytes that left.
+    pub sent_sha256: Option<String>,
+    /// Where it went: the export folder, or `http` when fetched over the API.
+    pub sent_to: Option<String>,
 }
 
 /// A timer set by a timer node.
@@ -275,6 +288,8 @@ pub struct Timer {
     pub node: String,
     pub wake_at: DateTime<Utc>,
     pub fired_at: Option<DateTime<Utc>>,
+    /// When the timer was withdrawn because its item was cancelled.
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 /// A stored version of a flow file.

@@ -270,6 +270,10 @@ impl Runtime {
                     state: OutboxState::Pending,
                     created_at: now,
                     sent_at: None,
+                    sent_by: None,
+                    sent_as: None,
+                    sent_sha256: None,
+                    sent_to: None,
                 };
                 let id = tx.insert_outbox(&entry).await?;
                 let detail = format!("outbox {id}: {} to {}", document.value, to.value);
@@ -339,6 +343,7 @@ impl Runtime {
                     node: node.id.value.clone(),
                     wake_at,
                     fired_at: (wake_at <= now).then_some(now),
+                    cancelled_at: None,
                 };
                 tx.insert_timer(&timer).await?;
                 if wake_at <= now {

@@ -352,6 +352,13 @@ impl Runtime {
                     }
                 }
                 DeliveryTarget::Item { item_id, node } => {
+                    if let Some(item) = self.store.item(*item_id).await?
+                        && item.state == ItemState::Cancelled
+                    {
+                        return Err(RuntimeError::Refused(Refusal::Unmatched(format!(
+                            "work item {item_id} is cancelled: it takes no deliveries"
+                        ))));
+                    }
                     let tokens = self.store.tokens(*item_id).await?;
                     let key = item_key(*item_id, node);
                     let token = tokens.iter().find(|t| {

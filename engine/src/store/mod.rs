@@ -22,10 +22,13 @@ use crate::runtime::model::{
 mod queries;
 #[macro_use]
 pub mod accounts;
+#[macro_use]
+pub mod outbox;
 pub mod postgres;
 pub mod sqlite;
 
 pub use accounts::{AccountStore, AccountTx, Comment, Reassignment, User};
+pub use outbox::{OutboxFilter, OutboxStore, OutboxTx, SentRecord};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -213,7 +216,7 @@ pub struct TaskFilter {
 
 /// Reading and writing the runtime's tables.
 #[async_trait]
-pub trait Store: AccountStore + Send + Sync {
+pub trait Store: AccountStore + OutboxStore + Send + Sync {
     /// Returns which database this is.
     fn backend(&self) -> Backend;
 
@@ -259,7 +262,7 @@ pub trait Store: AccountStore + Send + Sync {
 
 /// One open write transaction. Dropping it without [`StoreTx::commit`] rolls it back.
 #[async_trait]
-pub trait StoreTx: AccountTx + Send {
+pub trait StoreTx: AccountTx + OutboxTx + Send {
     /// Returns the transaction's connection, for handlers' own statements.
     fn db(&mut self) -> Db<'_>;
     /// Commits.
@@ -354,6 +357,15 @@ pub trait StoreTx: AccountTx + Send {
     async fn insert_timer(&mut self, timer: &Timer) -> Result<i64, StoreError>;
     /// Marks the unfired timers of a token as fired.
     async fn fire_timers(&mut self, token_id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Withdraws the timers of an item that have not fired (the item is cancelled) and
+    /// returns their ids.
+    async fn withdraw_timers(
+        &mut self,
+        item_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Returns the ids of the running, waiting or failed child items of an item.
+    async fn live_children(&mut self, parent_id: i64) -> Result<Vec<i64>, StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://FILE`, `postgres://…`; a plain path is a SQLite

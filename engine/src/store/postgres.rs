@@ -102,6 +102,7 @@ define_queries!(PgStore, " FOR UPDATE", " FOR UPDATE SKIP LOCKED");
 
 type StoreType = PgStore;
 define_account_queries!();
+define_outbox_queries!(" FOR UPDATE", " FOR UPDATE SKIP LOCKED");
 
 // The bulk writes bind one array per column and insert from `UNNEST`: one statement and one
 // plan whatever the number of rows.

@@ -168,6 +168,10 @@ macro_rules! define_queries {
                     .ok_or_else(|| corrupt("outbox", format!("unknown state `{state}`")))?,
                 created_at: get_ts(row, "created_at")?,
                 sent_at: get_ts_opt(row, "sent_at")?,
+                sent_by: row.try_get("sent_by")?,
+                sent_as: row.try_get("sent_as")?,
+                sent_sha256: row.try_get("sent_sha256")?,
+                sent_to: row.try_get("sent_to")?,
             })
         }
 
@@ -179,6 +183,7 @@ macro_rules! define_queries {
                 node: row.try_get("node")?,
                 wake_at: get_ts(row, "wake_at")?,
                 fired_at: get_ts_opt(row, "fired_at")?,
+                cancelled_at: get_ts_opt(row, "cancelled_at")?,
             })
         }
 
@@ -396,8 +401,8 @@ macro_rules! define_queries {
 
             async fn outbox(&self, item_id: Option<i64>) -> Result<Vec<OutboxEntry>, StoreError> {
                 let rows = sqlx::query(
-                    "SELECT id, item_id, node, document, recipient, payload, state, created_at, sent_at \
-                     FROM outbox WHERE ($1 IS NULL AND state = 'pending') OR item_id = $1 ORDER BY id",
+                    "SELECT id, item_id, node, document, recipient, payload, state, created_at, sent_at, \
+                     sent_by, sent_as, sent_sha256, sent_to FROM outbox WHERE ($1 IS NULL AND state = 'pending') OR item_id = $1 ORDER BY id",
                 )
                 .bind(item_id)
                 .fetch_all(&self.pool)
@@ -407,7 +412,8 @@ macro_rules! define_queries {
 
             async fn timers(&self, item_id: i64) -> Result<Vec<Timer>, StoreError> {
                 let rows = sqlx::query(
-                    "SELECT id, item_id, token_id, node, wake_at, fired_at FROM timers WHERE item_id = $1 ORDER BY id",
+                    "SELECT id, item_id, token_id, node, wake_at, fired_at, cancelled_at FROM timers \
+                     WHERE item_id = $1 ORDER BY id",
                 )
                 .bind(item_id)
                 .fetch_all(&self.pool)
@@ -786,6 +792,31 @@ macro_rules! define_queries {
                     .execute(&mut *self.tx)
                     .await?;
                 Ok(())
+            }
+
+            async fn withdraw_timers(&mut self, item_id: i64, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+                let rows = sqlx::query(
+                    "UPDATE timers SET cancelled_at = $2 \
+                     WHERE item_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL RETURNING id",
+                )
+                .bind(item_id)
+                .bind(ts(now))
+                .fetch_all(&mut *self.tx)
+                .await?;
+                let mut ids = rows.iter().map(|r| Ok(r.try_get(0)?)).collect::<Result<Vec<i64>, StoreError>>()?;
+                ids.sort_unstable();
+                Ok(ids)
+            }
+
+            async fn live_children(&mut self, parent_id: i64) -> Result<Vec<i64>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id FROM work_items WHERE parent_id = $1 \
+                     AND state IN ('running', 'waiting', 'failed') ORDER BY id",
+                )
+                .bind(parent_id)
+                .fetch_all(&mut *self.tx)
+                .await?;
+                rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
             }
         }
     };

@@ -118,6 +118,7 @@ define_queries!(SqliteStore, "", "");
 
 type StoreType = SqliteStore;
 define_account_queries!();
+define_outbox_queries!("", "");
 
 /// Writes rows with multi-row statements (`?` bind markers).
 async fn write_items(conn: &mut Conn, items: &[WorkItem]) -> Result<(), StoreError> {
